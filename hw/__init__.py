@@ -1,0 +1,1 @@
+"""RTL generation (Amaranth 0.5): truncation unit, CIM periphery, register bank."""

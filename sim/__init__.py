@@ -1,0 +1,1 @@
+"""Golden CIM simulator: bit-exact crossbar inference with conductance variation."""
