@@ -10,8 +10,8 @@ import importlib
 import pkgutil
 import sys
 
-import click
 import typer
+from rich.markup import escape
 
 from cimq.cli import commands
 from cimq.cli.common import err_console
@@ -26,6 +26,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root() -> None:
+    """Hardware-aware quantization, RTL and verification for memristor CIM accelerators."""
+
+
 def _register_commands() -> None:
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{commands.__name__}.{info.name}")
@@ -36,23 +41,22 @@ _register_commands()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit code (the console script exits with it)."""
+    """Run the CLI and return its exit code (the console script exits with it).
+
+    Usage errors are handled by click's standalone mode (exit 2, usage shown);
+    cimq's own errors surface here as exceptions and are mapped to codes.
+    """
     try:
-        app(args=argv, standalone_mode=False, prog_name="cimq")
+        app(args=argv, prog_name="cimq")
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
     except CimqInputError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True, markup=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         return 2
     except CheckFailed as exc:
-        err_console.print(f"[bold red]check failed:[/] {exc}", soft_wrap=True)
+        err_console.print(f"[bold red]check failed:[/] {escape(str(exc))}", soft_wrap=True)
         return 1
-    except click.exceptions.Abort:
-        err_console.print("aborted")
-        return 130
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
     return 0
 
 
