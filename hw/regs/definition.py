@@ -108,13 +108,16 @@ class Status(Register):
 
 
 class Ctrl(Register):
-    def __init__(self) -> None:
-        super().__init__("CTRL", [
-            Field("enable", 1, Access.RW, 0, "The context holds a programmed layer (geometry valid)."),
+    def __init__(self, window: bool = True) -> None:
+        enable = Field("enable", 1, Access.RW, 0, "The context holds a programmed layer (geometry valid).")
+        signed_input = Field("signed_input", 1, Access.RW, 0, "Inputs are two's complement: the MSB plane is subtracted.",
+                             lsb=3)
+        mode = [
             Field("relu", 1, Access.RW, 0, "Apply ReLU in truncation: unsigned output; 0: signed output."),
             Field("round", 1, Access.RW, 0, "Rounding of the dropped bits: 0 floor, 1 half_up."),
-            Field("signed_input", 1, Access.RW, 0, "Inputs are two's complement: the MSB plane is subtracted."),
-        ], doc="Layer mode bits; written last when programming a context.")
+        ]
+        super().__init__("CTRL", [enable, *mode, signed_input] if window else [enable, signed_input],
+                         doc="Layer mode bits; written last when programming a context.")
 
 
 class Window(Register):
@@ -151,13 +154,21 @@ class ArrayBase(Register):
 
 
 @lru_cache(maxsize=32)
-def build_register_map(arch: ArchConfig) -> RegisterMap:
-    """The register map of a tile with architecture ``arch``."""
-    b = MemoryMapBuilder("cimq_regs", doc="cimq CIM tile: layer-context registers.")
+def build_register_map(arch: ArchConfig, *, window: bool = True) -> RegisterMap:
+    """The register map of a tile with architecture ``arch``.
+
+    ``window=False`` gives the map of the *conventional* tile (area
+    reference): no WINDOW register and no CTRL.relu/round bits, since its
+    truncation window is wired; every other field keeps its bit position,
+    the context registers after WINDOW move up by one word.
+    """
+    b = MemoryMapBuilder("cimq_regs" if window else "cimq_regs_conventional",
+                         doc="cimq CIM tile: layer-context registers.")
     for reg in (Id(), Version(), ArchHash(arch), Contexts(arch), Active(arch), Status()):
         b.add(reg)
     b.align(CONTEXT_BASE)
-    b.add_array(CONTEXT_ARRAY, [Ctrl(), Window(arch), InLen(arch), OutLen(arch), ArrayBase(arch)],
-                count=arch.layer_contexts, doc="One block per layer context.", banked=True)
+    block = [Ctrl(window), *([Window(arch)] if window else []), InLen(arch), OutLen(arch), ArrayBase(arch)]
+    b.add_array(CONTEXT_ARRAY, block, count=arch.layer_contexts, stride=0x20,
+                doc="One block per layer context.", banked=True)
     b.select("ACTIVE", "context")
     return b.build()
