@@ -59,8 +59,8 @@ def test_split_is_stratified() -> None:
 def test_unknown_dataset_lists_allowed_values() -> None:
     assert check_dataset_name("digits") == "digits"
     with pytest.raises(CimqInputError) as info:
-        check_dataset_name("svhn")
-    assert str(info.value) == "--dataset: 'svhn' is not a known dataset (allowed: digits)"
+        check_dataset_name("imagenet")
+    assert str(info.value) == "--dataset: 'imagenet' is not a known dataset (allowed: digits, svhn, cifar10, cifar100)"
 
 
 # ----------------------------------------------------------------------------- model
@@ -184,7 +184,7 @@ def test_cli_train_writes_checkpoint_and_metrics(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "args,message",
     [
-        (["--dataset", "cifar"], "--dataset: 'cifar' is not a known dataset (allowed: digits)"),
+        (["--dataset", "cifar"], "--dataset: 'cifar' is not a known dataset (allowed: digits, svhn, cifar10, cifar100)"),
         (["--epochs", "0"], "--epochs: 0 is outside the allowed range 1..1000"),
         (["--seed", "-1"], "--seed: -1 is outside the allowed range 0..4294967295"),
         (["--run", "../x"], "--run: '../x' is not a valid run name (letters, digits, '_', '.', '-'; at most 64)"),

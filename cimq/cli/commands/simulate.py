@@ -1,6 +1,9 @@
-"""``cimq simulate``: accuracy of the default network over sampled CIM chips.
+"""``cimq simulate``: accuracy of a trained network over sampled CIM chips.
 
-Uses the embedded default (digits + small CNN, ``cimq.sim.default_model``),
+Uses the embedded default (digits + small CNN, ``cimq.sim.default_model``) or,
+with ``--dataset svhn|cifar10|cifar100 --data-dir DIR``, the network ``cimq
+train`` left in ``BUILD_DIR/RUN/train/model.pt`` (or ``--checkpoint``) on that
+dataset's test split (``--limit N``: a seeded subset of N images);
 per-layer params from ``--params`` (a params JSON) or from one global format
 (``--fl-w``/``--fl-x``), and a variation preset or a measured CSV. Prints an
 accuracy table and writes ``BUILD_DIR/RUN/sim/simulate.json``.
@@ -30,6 +33,10 @@ def register(app: typer.Typer) -> None:
         scale: Annotated[float, typer.Option("--scale", help="Multiplier of the other presets' spreads.")] = 1.0,
         variation_csv: Annotated[Optional[Path], typer.Option("--variation-csv", help="Measured per-level conductances (level,conductance).")] = None,
         read_noise: Annotated[float, typer.Option("--read-noise", help="Read noise sigma per cell and read (level steps).")] = 0.0,
+        dataset: Annotated[str, typer.Option("--dataset", help="Dataset (digits, svhn, cifar10, cifar100).")] = "digits",
+        data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Folder with the dataset's official files.")] = None,
+        checkpoint: Annotated[Optional[Path], typer.Option("--checkpoint", help="Trained model (default: BUILD_DIR/RUN/train/model.pt).")] = None,
+        limit: Annotated[Optional[int], typer.Option("--limit", help="Simulate a seeded subset of N test images.")] = None,
         chips: Annotated[int, typer.Option("--chips", min=1, max=100000, help="Sampled chips.")] = 10,
         threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="Torch intra-op threads.")] = None,
         device: Annotated[str, typer.Option("--device", help="Torch device: cpu or cuda.")] = "cpu",
@@ -37,7 +44,7 @@ def register(app: typer.Typer) -> None:
         build_dir: BuildDirOption = Path("build"),
         run: RunOption = "default",
     ) -> None:
-        """Accuracy of the default network over sampled chips (mean, std, min, 95 % CI)."""
+        """Accuracy of a trained network over sampled chips (mean, std, min, 95 % CI)."""
         import torch
         from rich.progress import Progress
         from rich.table import Table
@@ -46,8 +53,7 @@ def register(app: typer.Typer) -> None:
         from cimq.files import load_json_model, write_text_atomic
         from cimq.params import ModelParams
         from cimq.sim.capture import capture
-        from cimq.sim.data import load_digits_dataset
-        from cimq.sim.default_model import default_model
+        from cimq.sim.models.trained import load_benchmark
         from cimq.sim.montecarlo import monte_carlo
         from cimq.sim.network import CimNetwork, default_layer_params
         from cimq.sim.variation import DeviceModel, load_empirical_csv, preset
@@ -58,14 +64,16 @@ def register(app: typer.Typer) -> None:
         model_params = load_json_model(ModelParams, params) if params is not None else None
         prog = load_empirical_csv(variation_csv) if variation_csv is not None else preset(variation, sigma=sigma, scale=scale)
         device_model = DeviceModel(prog, read_noise)
-        data = load_digits_dataset(seed)
-        model = default_model(build_dir, seed).eval()
+        bench = load_benchmark(dataset, data_dir=data_dir, build_dir=build_dir, run=run, checkpoint=checkpoint,
+                               limit=limit, seed=seed)
+        data, model = bench.data, bench.model.eval()
         graph = capture(model)
         arch = model_params.arch if model_params else ArchConfig()
         layer_params = model_params.layers if model_params else default_layer_params(graph, arch, fl_w=fl_w, fl_x=fl_x)
         net = CimNetwork(graph, arch, layer_params, device=device, threads=threads)
 
-        table = Table(title=f"{device_model.describe()}, {chips} chips")
+        table = Table(title=f"{bench.model_name} on {data.name} ({data.test_y.shape[0]} test images): "
+                            f"{device_model.describe()}, {chips} chips")
         table.add_column("chip", justify="right")
         table.add_column("accuracy %", justify="right")
         with Progress(console=console, transient=True) as bar:
@@ -84,7 +92,8 @@ def register(app: typer.Typer) -> None:
         table.add_row("float", f"{result.float_accuracy:.2f}")
         console.print(table)
         doc = {
-            "format": "cimq-simulate", "version": 1, "arch": arch.model_dump(mode="json"),
+            "format": "cimq-simulate", "version": 1, "dataset": data.name, "model": bench.model_name,
+            "test_images": int(data.test_y.shape[0]), "arch": arch.model_dump(mode="json"),
             "layers": [p.model_dump(mode="json") for p in layer_params], "result": asdict(result),
         }
         path = write_text_atomic(out_dir / "sim" / "simulate.json", json.dumps(doc, indent=1, sort_keys=True) + "\n")
