@@ -1,0 +1,56 @@
+"""The embedded default problem: the digits CNN, its data split and a variation preset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from cimq.arch import ArchConfig
+from cimq.errors import CimqInputError
+from cimq.quant.config import QuantConfig
+from cimq.quant.evaluate import Dataset
+from cimq.quant.search import QuantProblem
+from cimq.sim.variation import PRESETS, DeviceModel, preset
+
+__all__ = ["device_model_for", "search_subset", "default_problem"]
+
+
+def device_model_for(config: QuantConfig) -> DeviceModel:
+    """The configured preset (scaled) as a device model; unknown names name the allowed ones."""
+    if config.variation not in PRESETS:
+        raise CimqInputError(f"{config.variation!r} is not a known variation preset (allowed: {', '.join(PRESETS)})",
+                             source="--variation")
+    return DeviceModel(preset(config.variation, scale=config.variation_scale))
+
+
+def search_subset(images: torch.Tensor, labels: torch.Tensor, count: int, seed: int) -> Dataset:
+    """A seeded subset of ``count`` images (all of them if fewer), in index order."""
+    n = images.shape[0]
+    if count >= n:
+        return Dataset(images, labels)
+    idx = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:count].sort().values
+    return Dataset(images[idx], labels[idx])
+
+
+def default_problem(config: QuantConfig, arch: ArchConfig | None = None) -> QuantProblem:
+    """Digits CNN (trained or cached under ``build_dir``), search subset of train, test split."""
+    from cimq.sim.capture import capture
+    from cimq.sim.data import check_dataset_name, load_digits_dataset
+    from cimq.sim.default_model import default_model
+
+    check_dataset_name(config.dataset)
+    dm = device_model_for(config)
+    data = load_digits_dataset(config.seed)
+    model = default_model(Path(config.build_dir), config.seed).eval()
+    graph = capture(model)
+    return QuantProblem(
+        graph=graph,
+        arch=arch or ArchConfig(),
+        search=search_subset(data.train_x, data.train_y, config.search_images, config.seed),
+        test=Dataset(data.test_x, data.test_y),
+        device_model=dm,
+        model_name=f"digits-cnn (seed {config.seed})",
+        dataset_name=config.dataset,
+        variation_name=f"{config.variation} x{config.variation_scale:g}: {dm.describe()}",
+    )
