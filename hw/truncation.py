@@ -9,6 +9,8 @@ stream interface so they can be swapped and compared for area.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -39,21 +41,8 @@ def _check_widths(acc_bits: object, out_bits: object, pipeline: object) -> None:
         raise TypeError(f"Pipeline option must be a bool, not {pipeline!r}")
 
 
-def _window(
-    m: Module,
-    acc: Value,
-    *,
-    out_bits: int,
-    drop_low: int | Value,
-    relu: bool | Value,
-    half_up: bool | Value,
-) -> tuple[Value, Value]:
-    """The truncation datapath; Python constants give the fixed (mux-free) variant.
-
-    ``floor((acc + 2**(d-1)) / 2**d) == floor((floor(2*acc / 2**d) + 1) / 2)``,
-    so the half-up bias becomes a +1 before a final 1-bit shift: one shifter and
-    an incrementer on an intermediate two bits wider than ``acc`` (no overflow).
-    """
+def _shift(acc: Value, *, drop_low: int | Value, half_up: bool | Value) -> tuple[Value, Value]:
+    """``floor(2*acc / 2**drop_low)`` and the half-up bump (see :func:`_shift_round`)."""
     doubled = Cat(Const(0, 1), acc).as_signed()  # 2*acc, acc_bits+1 bits
     if isinstance(drop_low, int):
         scaled = doubled.shift_right(drop_low)
@@ -63,8 +52,62 @@ def _window(
         bump = half_up & (drop_low != 0)
     if isinstance(bump, bool):
         bump = Const(int(bump), 1)
+    return scaled, bump
+
+
+def _shift_round(m: Module, acc: Value, *, drop_low: int | Value, half_up: bool | Value) -> Value:
+    """``floor(acc / 2**drop_low)``, rounded half up when asked; Python constants
+    give the fixed (shifter-free) variant.
+
+    ``floor((acc + 2**(d-1)) / 2**d) == floor((floor(2*acc / 2**d) + 1) / 2)``,
+    so the half-up bias becomes a +1 before a final 1-bit shift: one shifter and
+    an incrementer on an intermediate two bits wider than ``acc`` (no overflow).
+    """
+    scaled, bump = _shift(acc, drop_low=drop_low, half_up=half_up)
     rounded = Signal(signed(len(acc) + 1))  # floor(acc / 2**d), rounded; cannot overflow
     m.d.comb += rounded.eq((scaled + bump).as_signed().shift_right(1))
+    return rounded
+
+
+@dataclass(frozen=True)
+class _Compact:
+    """The shifted accumulator in ``out_bits + 3`` bits, for the pipeline register.
+
+    Saturation only needs the value exactly while it lies within a few bits of
+    the output range; beyond that its sign suffices. ``low`` holds the low bits,
+    ``fits`` says they are the whole value (the bits above are sign extension),
+    ``sign`` is the value's sign. :meth:`expand` gives the exact value when it
+    fits and a value of the right sign beyond the output range otherwise, so
+    the register is ``out_bits + 5`` bits instead of ``acc_bits + 1``.
+    """
+
+    low: Value
+    fits: Value
+    sign: Value
+
+    @classmethod
+    def of(cls, m: Module, scaled: Value, out_bits: int) -> "_Compact":
+        width = min(out_bits + 3, len(scaled))
+        upper = scaled[width - 1 :]
+        fits = Signal()
+        m.d.comb += fits.eq(upper.all() | ~upper.any())
+        return cls(scaled[:width], fits, scaled[-1])
+
+    @property
+    def width(self) -> int:
+        return len(self.low)
+
+    def signals(self) -> dict[str, Value]:
+        return {"low": self.low, "fits": self.fits, "sign": self.sign}
+
+    def expand(self) -> Value:
+        w = self.width
+        beyond = Mux(self.sign, Const(-(1 << (w - 1)), signed(w)), Const((1 << (w - 1)) - 1, signed(w)))
+        return Mux(self.fits, self.low.as_signed(), beyond)
+
+
+def _clip(rounded: Value, *, out_bits: int, relu: bool | Value) -> tuple[Value, Value]:
+    """Saturate to the output range: unsigned after ReLU, signed otherwise."""
 
     def clip(is_relu: bool) -> tuple[Value, Value]:
         lo, hi = output_range(out_bits, is_relu)
@@ -143,7 +186,7 @@ class TruncationUnit(_TruncationBase):
     Configuration protocol: drive ``cfg_drop_low``, ``cfg_relu``, ``cfg_round``
     and pulse ``cfg_we`` for one cycle; the registers load at that clock edge and
     apply to inputs accepted from the next cycle on. Reconfigure between vectors,
-    while ``i_stream.valid`` is low (results already in the output register keep
+    while ``i_stream.valid`` is low (results already inside the pipeline keep
     the window they were computed with). A write whose ``cfg_drop_low`` exceeds
     ``acc_bits - out_bits`` is ignored as a whole and sets ``cfg_error`` until the
     next accepted write. After reset: ``drop_low = 0``, signed, floor.
@@ -155,8 +198,9 @@ class TruncationUnit(_TruncationBase):
     out_bits : int
         Width of the kept window (at least 2, at most ``acc_bits``).
     pipeline : bool
-        Register the output (one cycle latency, full throughput); otherwise the
-        datapath is combinational from ``i_stream`` to ``o_stream``.
+        Two register stages, after the shifter and at the output (two cycles
+        latency, full throughput; reaches 100 MHz on ECP5 speed grade 6);
+        otherwise the datapath is combinational from ``i_stream`` to ``o_stream``.
 
     Attributes
     ----------
@@ -174,26 +218,34 @@ class TruncationUnit(_TruncationBase):
         0: floor; 1: half up (adds ``2**(drop_low-1)`` before the shift).
     cfg_error : Out(1)
         The last configuration write was rejected (``drop_low`` out of range).
+
+    With ``held_config=True`` the unit has no configuration registers, no
+    ``cfg_we`` and no ``cfg_error``: ``cfg_drop_low``/``cfg_relu``/``cfg_round``
+    are used as they are and must stay stable while data is inside the unit.
+    The CIM tile uses this, because its register bank already holds the active
+    layer's window; a second copy would only cost area.
     """
 
-    def __init__(self, acc_bits: int, out_bits: int, *, pipeline: bool = True) -> None:
+    def __init__(self, acc_bits: int, out_bits: int, *, pipeline: bool = True, held_config: bool = False) -> None:
         _check_widths(acc_bits, out_bits, pipeline)
+        if not isinstance(held_config, bool):
+            raise TypeError(f"Held-config option must be a bool, not {held_config!r}")
         max_drop_low = acc_bits - out_bits
-        super().__init__(
-            acc_bits,
-            out_bits,
-            pipeline,
-            {
-                "cfg_we": In(1),
-                "cfg_drop_low": In(range(max_drop_low + 1)),
-                "cfg_relu": In(1),
-                "cfg_round": In(1),
-                "cfg_error": Out(1),
-            },
-        )
+        self._held_config = held_config
+        ports = {
+            "cfg_drop_low": In(range(max_drop_low + 1)),
+            "cfg_relu": In(1),
+            "cfg_round": In(1),
+        }
+        if not held_config:
+            ports = {"cfg_we": In(1), **ports, "cfg_error": Out(1)}
+        super().__init__(acc_bits, out_bits, pipeline, ports)
 
-    def elaborate(self, platform: object) -> Module:
-        m = Module()
+    @property
+    def held_config(self) -> bool:
+        return self._held_config
+
+    def _config_registers(self, m: Module) -> tuple[Value, Value, Value]:
         drop_low = Signal(range(self.max_drop_low + 1))
         relu = Signal()
         half_up = Signal()
@@ -207,12 +259,48 @@ class TruncationUnit(_TruncationBase):
                     half_up.eq(self.cfg_round),
                     self.cfg_error.eq(0),
                 ]
-        value, saturated = _window(
-            m,
-            self.i_stream.payload, out_bits=self.out_bits, drop_low=drop_low, relu=relu, half_up=half_up
-        )
-        self._connect(m, value, saturated)
+        return drop_low, relu, half_up
+
+    def elaborate(self, platform: object) -> Module:
+        m = Module()
+        if self._held_config:
+            drop_low, relu, half_up = self.cfg_drop_low, self.cfg_relu, self.cfg_round
+        else:
+            drop_low, relu, half_up = self._config_registers(m)
+        if not self.pipeline:
+            rounded = _shift_round(m, self.i_stream.payload, drop_low=drop_low, half_up=half_up)
+            value, saturated = _clip(rounded, out_bits=self.out_bits, relu=relu)
+            self._connect(m, value, saturated)
+            return m
+        # Two stages: the variable shifter and the saturation logic would not
+        # both fit in one 10 ns cycle on an ECP5. The mode travels with the data.
+        scaled, bump = _shift(self.i_stream.payload, drop_low=drop_low, half_up=half_up)
+        compact = _Compact.of(m, scaled, self.out_bits)
+        mid_valid = Signal()
+        mid = {name: Signal.like(sig, name=f"mid_{name}") for name, sig in compact.signals().items()}
+        mid_bump = Signal()
+        mid_relu = Signal()
+        out_ready = ~self.o_stream.valid | self.o_stream.ready
+        mid_ready = ~mid_valid | out_ready
+        m.d.comb += self.i_stream.ready.eq(mid_ready)
+        with m.If(mid_ready):
+            m.d.sync += mid_valid.eq(self.i_stream.valid)
+            with m.If(self.i_stream.valid):
+                m.d.sync += [mid[k].eq(v) for k, v in compact.signals().items()]
+                m.d.sync += [mid_bump.eq(bump), mid_relu.eq(relu)]
+        rounded = Signal(signed(compact.width))
+        m.d.comb += rounded.eq((_Compact(**mid).expand() + mid_bump).as_signed().shift_right(1))
+        value, saturated = _clip(rounded, out_bits=self.out_bits, relu=mid_relu)
+        with m.If(out_ready):
+            m.d.sync += self.o_stream.valid.eq(mid_valid)
+            with m.If(mid_valid):
+                m.d.sync += [
+                    self.o_stream.payload.data.eq(value),
+                    self.o_stream.payload.saturated.eq(saturated),
+                ]
         return m
+
+
 
 
 class FixedTruncationUnit(_TruncationBase):
@@ -280,13 +368,9 @@ class FixedTruncationUnit(_TruncationBase):
 
     def elaborate(self, platform: object) -> Module:
         m = Module()
-        value, saturated = _window(
-            m,
-            self.i_stream.payload,
-            out_bits=self.out_bits,
-            drop_low=self._drop_low,
-            relu=self._relu,
-            half_up=self._rounding is Rounding.HALF_UP,
+        rounded = _shift_round(
+            m, self.i_stream.payload, drop_low=self._drop_low, half_up=self._rounding is Rounding.HALF_UP
         )
+        value, saturated = _clip(rounded, out_bits=self.out_bits, relu=self._relu)
         self._connect(m, value, saturated)
         return m

@@ -51,7 +51,10 @@ class QuantConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    dataset: Literal["digits"] = "digits"
+    dataset: Literal["digits", "svhn", "cifar10", "cifar100"] = "digits"
+    data_dir: Path | None = None
+    checkpoint: Path | None = None
+    limit: int | None = Field(None, ge=1)
     variation: str = "wan2022"
     variation_scale: float = Field(1.0, ge=0.0, le=100.0)
     chips: int = Field(10, ge=1, le=10000)

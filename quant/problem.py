@@ -34,23 +34,29 @@ def search_subset(images: torch.Tensor, labels: torch.Tensor, count: int, seed: 
 
 
 def default_problem(config: QuantConfig, arch: ArchConfig | None = None) -> QuantProblem:
-    """Digits CNN (trained or cached under ``build_dir``), search subset of train, test split."""
+    """The dataset's trained network (digits: the cached default CNN), a seeded
+    search subset of its training split, and its test split."""
     from cimq.sim.capture import capture
-    from cimq.sim.data import check_dataset_name, load_digits_dataset
-    from cimq.sim.default_model import default_model
+    from cimq.sim.models.trained import load_benchmark
 
-    check_dataset_name(config.dataset)
     dm = device_model_for(config)
-    data = load_digits_dataset(config.seed)
-    model = default_model(Path(config.build_dir), config.seed).eval()
-    graph = capture(model)
+    bench = load_benchmark(
+        config.dataset, data_dir=config.data_dir, build_dir=config.build_dir, run=config.run,
+        checkpoint=config.checkpoint, limit=config.limit, seed=config.seed,
+    )
+    data = bench.data
+    graph = capture(bench.model)
+    if arch is None:
+        # The default tile holds one layer context per conv/linear layer, so a
+        # whole network runs without reprogramming the register bank.
+        arch = ArchConfig(layer_contexts=max(ArchConfig().layer_contexts, len(graph.matmul_layers)))
     return QuantProblem(
         graph=graph,
-        arch=arch or ArchConfig(),
+        arch=arch,
         search=search_subset(data.train_x, data.train_y, config.search_images, config.seed),
         test=Dataset(data.test_x, data.test_y),
         device_model=dm,
-        model_name=f"digits-cnn (seed {config.seed})",
+        model_name=bench.model_name,
         dataset_name=config.dataset,
         variation_name=f"{config.variation} x{config.variation_scale:g}: {dm.describe()}",
     )

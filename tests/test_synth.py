@@ -71,9 +71,10 @@ def test_configurable_costs_more_than_fixed(rtl: Path, tmp_path: Path) -> None:
     assert c.configurable.transistors > c.fixed.transistors
     assert c.transistor_overhead > 0 and c.cell_overhead > 0
     # Output register: valid + 8 data + saturated; the configurable unit adds
-    # drop_low (0..16: 5 bits), relu, round and cfg_error.
+    # drop_low (0..16: 5 bits), relu, round and cfg_error, and a middle stage
+    # after the shifter: valid, out_bits + 3 low bits, fits, sign, bump, relu.
     assert c.fixed.flip_flops == 10
-    assert c.configurable.flip_flops == 10 + 5 + 1 + 1 + 1
+    assert c.configurable.flip_flops == 10 + 5 + 1 + 1 + 1 + 1 + 11 + 1 + 1 + 1 + 1
     report = json.loads(c.to_json())
     assert report["overhead_percent"]["transistors"] == pytest.approx(
         100 * (c.configurable.transistors - c.fixed.transistors) / c.fixed.transistors, abs=0.05

@@ -45,7 +45,8 @@ class TilePeriphery(wiring.Component):
     ``signed_input``). While the active context is disabled the tile accepts
     nothing. Then ``out_len`` results leave on ``o_stream`` in output order,
     the last one flagged ``last``; a new vector is accepted once the last
-    result has been handed to the truncation unit. Change ACTIVE or a context
+    result has left ``o_stream`` (``status.busy`` covers the whole vector, since
+    the truncation unit reads its window from the active context). Change ACTIVE or a context
     only while ``status.busy`` is 0 and no input is presented.
 
     Schedule per output ``n`` (column tile ``t = n // outputs_per_array``):
@@ -110,7 +111,8 @@ class TilePeriphery(wiring.Component):
         m.submodules.shift_add = sa = ShiftAdd(cfg)
         m.submodules.offset_bias = ob = OffsetBias(cfg)
         if self._conventional is None:
-            trunc = TruncationUnit(a.acc_bits, a.out_bits, pipeline=True)
+            # The bank holds the active context's window: no second copy in the unit.
+            trunc = TruncationUnit(a.acc_bits, a.out_bits, pipeline=True, held_config=True)
         else:
             w = self._conventional
             trunc = FixedTruncationUnit(a.acc_bits, a.out_bits, drop_low=w.drop_low, relu=w.relu,
@@ -136,7 +138,18 @@ class TilePeriphery(wiring.Component):
         step, step_first, step_last = Signal(), Signal(), Signal()
         s1_valid, s1_first, s1_last = Signal(), Signal(), Signal()
         array = Signal.like(self.xbar.array)
-        last_out = Signal()
+        emitted_all = Signal()  # every output of the vector is inside the truncation unit
+        pending = Signal(range(4))  # outputs inside the truncation unit (at most 2 stages)
+        accepted = trunc.i_stream.valid & trunc.i_stream.ready
+        delivered = self.o_stream.valid & self.o_stream.ready
+        m.d.sync += pending.eq(pending + accepted - delivered)
+        if self._conventional is None:
+            # The window is sampled with the geometry when a vector starts: a
+            # register here keeps the context mux out of the shifter's path.
+            window = [Signal.like(trunc.cfg_drop_low, name="win_drop_low"), Signal(name="win_relu"),
+                      Signal(name="win_round")]
+            m.d.comb += [trunc.cfg_drop_low.eq(window[0]), trunc.cfg_relu.eq(window[1]),
+                         trunc.cfg_round.eq(window[2])]
 
         m.d.comb += [
             inbuf.w_addr.eq(load_addr), inbuf.w_data.eq(self.i_stream.payload),
@@ -151,7 +164,7 @@ class TilePeriphery(wiring.Component):
             self.o_stream.valid.eq(trunc.o_stream.valid), trunc.o_stream.ready.eq(self.o_stream.ready),
             self.o_stream.payload.data.eq(trunc.o_stream.payload.data),
             self.o_stream.payload.saturated.eq(trunc.o_stream.payload.saturated),
-            self.o_stream.payload.last.eq(last_out),
+            self.o_stream.payload.last.eq(emitted_all & (pending == 1)),
             bank.status.saturated_set.eq(self.o_stream.valid & self.o_stream.ready
                                          & self.o_stream.payload.saturated),
         ]
@@ -165,8 +178,7 @@ class TilePeriphery(wiring.Component):
                                  load_addr.eq(0), load_row.eq(0), load_chunk.eq(0)]
                     m.d.comb += ob.x_clear.eq(1)
                     if self._conventional is None:
-                        m.d.comb += [trunc.cfg_we.eq(1), trunc.cfg_drop_low.eq(ctx.drop_low),
-                                     trunc.cfg_relu.eq(ctx.relu), trunc.cfg_round.eq(ctx.round)]
+                        m.d.sync += [window[0].eq(ctx.drop_low), window[1].eq(ctx.relu), window[2].eq(ctx.round)]
                     m.next = "LOAD"
             with m.State("LOAD"):
                 m.d.comb += [bank.status.busy.eq(1), self.i_stream.ready.eq(1)]
@@ -201,14 +213,22 @@ class TilePeriphery(wiring.Component):
             with m.State("EMIT"):
                 m.d.comb += [bank.status.busy.eq(1), trunc.i_stream.valid.eq(1)]
                 with m.If(trunc.i_stream.ready):
-                    m.d.sync += [last_out.eq(n == out_len - 1), n.eq(n + 1), bias_ptr.eq(bias_ptr + 1)]
+                    m.d.sync += [n.eq(n + 1), bias_ptr.eq(bias_ptr + 1)]
                     with m.If(j == opa - 1):
                         m.d.sync += [j.eq(0), tile_base.eq(tile_base + chunks)]
                     with m.Else():
                         m.d.sync += j.eq(j + 1)
                     with m.If(n == out_len - 1):
-                        m.next = "IDLE"
+                        m.d.sync += emitted_all.eq(1)
+                        m.next = "DRAIN"
                     with m.Else():
                         m.next = "PREP"
+            with m.State("DRAIN"):
+                # The window (the active context) must hold until the last
+                # output has left; ``last`` marks it.
+                m.d.comb += bank.status.busy.eq(1)
+                with m.If((pending == 1) & delivered):
+                    m.d.sync += emitted_all.eq(0)
+                    m.next = "IDLE"
         return m
 

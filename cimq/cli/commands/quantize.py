@@ -16,7 +16,8 @@ from cimq.cli.common import BuildDirOption, RunOption, SeedOption, console, run_
 from cimq.errors import CimqInputError
 
 _OPTION_OF = {
-    "dataset": "--dataset", "variation_scale": "--scale", "chips": "--chips", "eval_chips": "--eval-chips",
+    "dataset": "--dataset", "data_dir": "--data-dir", "checkpoint": "--checkpoint", "limit": "--limit",
+    "variation_scale": "--scale", "chips": "--chips", "eval_chips": "--eval-chips",
     "seed": "--seed", "fl_min": "--fl-min", "fl_max": "--fl-max", "threshold": "--threshold",
     "search_images": "--search-images", "radius": "--radius", "top_k": "--top-k", "threads": "--threads",
 }
@@ -56,7 +57,10 @@ class _RichProgress:
 def register(app: typer.Typer) -> None:
     @app.command("quantize")
     def quantize(
-        dataset: Annotated[str, typer.Option("--dataset", help="Dataset (digits).")] = "digits",
+        dataset: Annotated[str, typer.Option("--dataset", help="Dataset: digits, svhn, cifar10, cifar100.")] = "digits",
+        data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Folder with the dataset's files (not digits).")] = None,
+        checkpoint: Annotated[Optional[Path], typer.Option("--checkpoint", help="Trained network (default: BUILD_DIR/RUN/train/model.pt).")] = None,
+        limit: Annotated[Optional[int], typer.Option("--limit", help="Use a seeded subset of this many images per split.")] = None,
         variation: Annotated[str, typer.Option("--variation", help="Variation preset (none, uniform, wan2022, milo2021, middle_worst, lognormal).")] = "wan2022",
         scale: Annotated[float, typer.Option("--scale", help="Multiplier of the preset's spreads.")] = 1.0,
         chips: Annotated[int, typer.Option("--chips", help="Monte Carlo chips per candidate during the search.")] = 10,
@@ -84,7 +88,7 @@ def register(app: typer.Typer) -> None:
         run_dir(build_dir, run)
         check_dataset_name(dataset)
         config = make_config(
-            dataset=dataset, variation=variation, variation_scale=scale, chips=chips, eval_chips=eval_chips, seed=seed,
+            dataset=dataset, data_dir=data_dir, checkpoint=checkpoint, limit=limit, variation=variation, variation_scale=scale, chips=chips, eval_chips=eval_chips, seed=seed,
             fl_min=fl_min, fl_max=fl_max, per_layer=per_layer, exhaustive=exhaustive, threshold=threshold,
             search_images=search_images, radius=radius, top_k=top_k, threads=threads, build_dir=build_dir, run=run,
         )
