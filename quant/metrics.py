@@ -50,18 +50,24 @@ def layer_work(graph: LayerGraph, image_shape: tuple[int, ...]) -> list[LayerWor
 
 
 def read_area(run_dir: Path) -> Area | None:
-    """Area of the fixed (conventional) and configurable truncation from ``cimq synth``'s summary, if any."""
-    path = Path(run_dir) / "synth" / "summary.json"
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        conf, fixed = doc["configurable"], doc["fixed"]
-        if conf.get("area") is not None and fixed.get("area") is not None:
-            a, b, unit = float(fixed["area"]), float(conf["area"]), "liberty area"
-        else:
-            a, b, unit = float(fixed["transistors"]), float(conf["transistors"]), "transistors (Yosys CMOS estimate)"
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return Area(a, b, unit, 100.0 * (b - a) / a if a else float("inf"))
+    """Synthesized area of the conventional and the proposed hardware from ``cimq synth``.
+
+    The tile periphery (``synth/tile_summary.json``) is the figure the slides
+    compare; without it, the truncation units alone (``synth/summary.json``).
+    """
+    for name, scope in (("tile_summary.json", "tile periphery"), ("summary.json", "truncation unit")):
+        path = Path(run_dir) / "synth" / name
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            conf, fixed = doc["configurable"], doc["fixed"]
+            if conf.get("area") is not None and fixed.get("area") is not None:
+                a, b, unit = float(fixed["area"]), float(conf["area"]), f"{scope}, liberty area"
+            else:
+                a, b, unit = float(fixed["transistors"]), float(conf["transistors"]), f"{scope}, transistors (Yosys CMOS estimate)"
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        return Area(a, b, unit, 100.0 * (b - a) / a if a else float("inf"))
+    return None
 
 
 def compare(graph: LayerGraph, arch: ArchConfig, image_shape: tuple[int, ...], conventional_accuracy: float,

@@ -84,7 +84,7 @@ def report_markdown(problem: QuantProblem, outcome: QuantOutcome, cmp: Compariso
     e = cmp.energy
     area = cmp.area
     area_row = ("| Area | not synthesized (run cimq synth) | not synthesized (run cimq synth) | - |" if area is None else
-                f"| Area ({area.unit}, truncation unit) | {area.conventional:g} | {area.proposed:g} | {area.overhead_percent:+.1f} % |")
+                f"| Area ({area.unit}) | {area.conventional:g} | {area.proposed:g} | {area.overhead_percent:+.1f} % |")
     L += ["", "## Conventional vs proposed", "",
           "| metric | conventional | proposed | proposed / conventional |", "|---|---|---|---|",
           f"| Software (float) accuracy (%) | {f.float_accuracy:.2f} | {f.float_accuracy:.2f} | 1.00 |",

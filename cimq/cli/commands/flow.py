@@ -26,18 +26,28 @@ class Stage:
 
 
 def flow_stages(build_dir: Path, run: str, seed: int, chips: int, vectors: int) -> list[Stage]:
+    """The stages in order. Synthesis runs before the quantization so that the
+    report's comparison table carries the synthesized area overhead."""
     common = ("--build-dir", str(build_dir), "--run", run)
     params = str(run_dir(build_dir, run) / "params.json")
     return [
         Stage("train the default CNN (digits)", ("train", "--seed", str(seed), *common)),
+        Stage("generate RTL for the default architecture", ("generate", *common)),
+        Stage("synthesize: proposed against conventional (Yosys)", ("synth", *common)),
         Stage(
-            "quantize: conventional, phase 1, phase 2",
-            ("quantize", "--chips", str(chips), "--seed", str(seed), *common),
+            "quantize: conventional, phase 1, phase 2, report",
+            ("quantize", "--eval-chips", str(chips), "--seed", str(seed), *common),
         ),
-        Stage("generate RTL", ("generate", "--params", params, *common)),
+        Stage("generate RTL and crossbar contents for the quantized model", ("generate", "--params", params, *common)),
         Stage("register map and images", ("regs", "--params", params, *common)),
-        Stage("verify RTL against the golden model", ("verify", "--vectors", str(vectors), "--seed", str(seed), *common)),
-        Stage("synthesize (Yosys)", ("synth", *common)),
+        Stage(
+            "verify the truncation unit (cocotb, Icarus and Verilator)",
+            ("verify", "--level", "unit", "--vectors", str(vectors), "--seed", str(seed), *common),
+        ),
+        Stage(
+            "verify the model layer by layer through the tile RTL",
+            ("verify", "--level", "model", "--params", params, "--seed", str(seed), *common),
+        ),
     ]
 
 
@@ -58,13 +68,13 @@ def run_flow(stages: list[Stage], invoke: Callable[[list[str]], int]) -> int:
 def register(app: typer.Typer) -> None:
     @app.command("flow")
     def flow(
-        chips: int = typer.Option(20, "--chips", min=1, max=10000, help="Monte Carlo chips per evaluation."),
+        chips: int = typer.Option(20, "--chips", min=1, max=10000, help="Fresh Monte Carlo chips for the final accuracies."),
         vectors: int = typer.Option(100_000, "--vectors", min=1, help="Vectors per simulator for unit verification."),
         seed: SeedOption = 0,
         build_dir: BuildDirOption = Path("build"),
         run: RunOption = "default",
     ) -> None:
-        """Train, quantize, generate, export registers, verify and synthesize the embedded default."""
+        """Train, synthesize, quantize, generate, export registers and verify the embedded default."""
         from cimq.cli.main import main
 
         run_dir(build_dir, run)  # validates the run name before anything runs
