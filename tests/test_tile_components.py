@@ -45,7 +45,7 @@ def test_input_buffer_planes_mask_and_sign() -> None:
 
     async def bench(ctx):
         for i, v in enumerate(x):
-            ctx.set(dut.w_en, 1), ctx.set(dut.w_addr, i), ctx.set(dut.w_data, int(v))
+            ctx.set(dut.w_en, 1), ctx.set(dut.w_chunk, i // CFG.arch.xbar_rows), ctx.set(dut.w_row, i % CFG.arch.xbar_rows), ctx.set(dut.w_data, int(v))
             await ctx.tick()
         ctx.set(dut.w_en, 0)
         for chunk, b, valid, signed in [(0, 0, 16, 0), (1, 3, 16, 0), (2, 7, 5, 1), (2, 6, 16, 1), (1, 7, 0, 1)]:

@@ -172,7 +172,9 @@ module {MODEL_MODULE}(array, plane, bias_addr, counts, bias);
   integer k, c;
   reg signed [SW-1:0] s;
   reg signed [SW-1:0] r;
-  always @* begin
+  // Explicit sensitivity: the memories are constant after $readmemh, and an
+  // @* over them would make Icarus watch every one of their words.
+  always @(array or plane or bias_addr) begin
     for (c = 0; c < COLS; c = c + 1) begin
       s = 0;
       if (array < ARRAYS)

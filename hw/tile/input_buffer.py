@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Const, Module, Mux, Signal
+from amaranth.hdl import Module, Mux, Signal, unsigned
 from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from cimq.hw.tile.config import TileConfig
@@ -14,8 +15,9 @@ __all__ = ["InputBuffer"]
 class InputBuffer(wiring.Component):
     """Holds one input vector and drives one row chunk's plane at a time.
 
-    Codes are written one per cycle (``w_en``/``w_addr``/``w_data``, row
-    ``w_addr`` of the layer). On every clock edge the DAC register loads plane
+    Codes are written one per cycle (``w_en``/``w_chunk``/``w_row``/``w_data``:
+    layer row ``w_chunk * xbar_rows + w_row``). On every clock edge the DAC
+    register loads plane
     ``plane_index`` (LSB plane 0; ``dac_bits`` bits per row) of row chunk
     ``chunk`` (buffer rows ``chunk*xbar_rows ...``): row ``k`` of ``plane``
     gets ``(x[chunk*xbar_rows + k] >> dac_bits*plane_index) & (2**dac_bits-1)``
@@ -31,7 +33,11 @@ class InputBuffer(wiring.Component):
 
     Attributes
     ----------
-    w_en : In(1); w_addr : In(range(max_in_len)); w_data : In(act_bits)
+    w_en : In(1); w_chunk : In(range(chunks)); w_row : In(range(xbar_rows)); w_data : In(act_bits)
+
+    The buffer is a memory of one word per row chunk (``xbar_rows`` codes,
+    written one code at a time through byte-lane enables, read a whole chunk
+    per cycle), so it maps to RAM and its Verilog stays small for any depth.
     chunk : In(range(chunks)); plane_index : In(range(planes));
     valid_rows : In(range(xbar_rows + 1)); signed_input : In(1)
     plane : Out(xbar_rows * dac_bits); subtract : Out(1)
@@ -44,7 +50,8 @@ class InputBuffer(wiring.Component):
         a = config.arch
         super().__init__({
             "w_en": In(1),
-            "w_addr": In(range(max(2, config.max_in_len))),
+            "w_chunk": In(range(max(2, config.chunks))),
+            "w_row": In(range(max(2, config.arch.xbar_rows))),
             "w_data": In(a.act_bits),
             "chunk": In(range(max(2, config.chunks))),
             "plane_index": In(range(max(2, a.planes))),
@@ -59,14 +66,23 @@ class InputBuffer(wiring.Component):
         cfg = self._config
         a = cfg.arch
         rows, dac = a.xbar_rows, a.dac_bits
-        buf = [Signal(a.act_bits, name=f"x{i}") for i in range(cfg.max_in_len)]
-        with m.If(self.w_en):
-            m.d.sync += Array(buf)[self.w_addr].eq(self.w_data)
+        m.submodules.mem = mem = Memory(shape=unsigned(rows * a.act_bits), depth=max(2, cfg.chunks), init=[])
+        wr = mem.write_port(granularity=a.act_bits)
+        rd = mem.read_port(domain="sync")
+        m.d.comb += [
+            wr.addr.eq(self.w_chunk),
+            wr.data.eq(self.w_data.replicate(rows)),
+            wr.en.eq(Mux(self.w_en, 1 << self.w_row, 0)),
+            rd.addr.eq(self.chunk),
+        ]
+        # The read data arrives one cycle after ``chunk``; the other selects
+        # are registered to meet it, so ``plane`` is one cycle after them all.
+        plane_index = Signal.like(self.plane_index)
+        valid_rows = Signal.like(self.valid_rows)
+        m.d.sync += [plane_index.eq(self.plane_index), valid_rows.eq(self.valid_rows)]
         for k in range(rows):
-            entries = [buf[ch * rows + k] if ch * rows + k < cfg.max_in_len else Const(0, a.act_bits)
-                       for ch in range(cfg.chunks)]
-            code = Array(entries)[self.chunk] if len(entries) > 1 else entries[0]
-            bits = code.bit_select(self.plane_index * dac, dac)
-            m.d.sync += self.plane[k * dac:(k + 1) * dac].eq(Mux(self.valid_rows > k, bits, 0))
+            code = rd.data[k * a.act_bits:(k + 1) * a.act_bits]
+            bits = code.bit_select(plane_index * dac, dac)
+            m.d.comb += self.plane[k * dac:(k + 1) * dac].eq(Mux(valid_rows > k, bits, 0))
         m.d.sync += self.subtract.eq(self.signed_input & (self.plane_index == a.planes - 1))
         return m

@@ -152,7 +152,7 @@ class TilePeriphery(wiring.Component):
                          trunc.cfg_round.eq(window[2])]
 
         m.d.comb += [
-            inbuf.w_addr.eq(load_addr), inbuf.w_data.eq(self.i_stream.payload),
+            inbuf.w_chunk.eq(load_chunk), inbuf.w_row.eq(load_row), inbuf.w_data.eq(self.i_stream.payload),
             inbuf.chunk.eq(r), inbuf.plane_index.eq(b), inbuf.signed_input.eq(signed_input),
             inbuf.valid_rows.eq(Mux(r == chunks - 1, last_rows, a.xbar_rows)),
             self.xbar.plane.eq(inbuf.plane), self.xbar.array.eq(array), self.xbar.bias_addr.eq(bias_ptr),
