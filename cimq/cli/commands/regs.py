@@ -1,4 +1,10 @@
-"""``cimq regs``: register images and the register map, or decode an image."""
+"""``cimq regs``: register images and the register map, or decode an image.
+
+When the params name exactly the default network's conv/linear layers, every
+context gets its layer's geometry from :func:`cimq.hw.placement.place_model`
+(the same placement ``cimq generate --params`` uses), so the image enables
+the contexts; other params keep the disabled placeholder geometry.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +23,24 @@ def _write(params_path: Path, build_dir: Path, run: str) -> None:
 
     target = run_dir(build_dir, run) / "regs"
     params = load_json_model(ModelParams, params_path)
-    files = render_regs_outputs(params, source=str(params_path))  # validates everything first
+    geometry = _default_model_geometry(params, str(params_path))
+    files = render_regs_outputs(params, geometry, source=str(params_path))  # validates everything first
     with staged_directory(target) as stage:
         names = write_regs_outputs(stage, files)
     console.print(f"wrote {target}/: {', '.join(names)}", soft_wrap=True)
+
+
+def _default_model_geometry(params: ModelParams, source: str):
+    """The default network's placement when ``params`` are for it, else ``None``."""
+    from cimq.verification.model.network import is_default_model_params
+
+    if not is_default_model_params(params):
+        return None
+    from cimq.hw.placement import place_model
+    from cimq.sim.capture import capture
+    from cimq.sim.default_model import DigitsCNN
+
+    return dict(place_model(capture(DigitsCNN().eval()), params.arch, source=source).geometry)
 
 
 def _decode(image_path: Path, params_path: Path | None) -> None:
