@@ -27,9 +27,8 @@ from cimq.arch import ArchConfig
 from cimq.errors import CimqInputError
 from cimq.fixed import FixedFormat
 from cimq.params import LayerParams
-from cimq.sim.graph import AddNode, FlattenNode, InputNode, LayerGraph, MatmulLayer, PoolNode, ReluNode
-from cimq.sim.intops import add_format
-from cimq.sim.network import CimNetwork, default_layer_params, float_forward
+from cimq.sim.graph import InputNode, LayerGraph, MatmulLayer
+from cimq.sim.network import CimNetwork, default_layer_params, float_forward, node_format
 
 __all__ = [
     "FL_LIMIT",
@@ -149,14 +148,8 @@ def chain_params(
                             rounding=rounding, signed_input=node.signed_input)
             out.append(p)
             fls[node.name] = (p.fl_out, not p.relu)
-        elif isinstance(node, (PoolNode, FlattenNode)):
-            fls[node.name] = fls[node.input]
-        elif isinstance(node, ReluNode):
-            fls[node.name] = (fls[node.input][0], False)
-        elif isinstance(node, AddNode):
-            (fa, sa), (fb, sb) = fls[node.a], fls[node.b]
-            fmt = add_format(fa, sa, fb, sb, arch.out_bits)
-            fls[node.name] = (fmt.fl, fmt.signed)
+        else:
+            fls[node.name] = node_format(node, fls, arch)
     return out
 
 

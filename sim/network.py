@@ -57,6 +57,7 @@ __all__ = [
     "check_params",
     "default_layer_params",
     "propagate_formats",
+    "node_format",
     "torch_threads",
     "float_forward",
 ]
@@ -104,6 +105,24 @@ def _as_list(params: Sequence[LayerParams] | ModelParams) -> list[LayerParams]:
     return list(params.layers) if isinstance(params, ModelParams) else list(params)
 
 
+def node_format(node: object, formats: Mapping[str, tuple[int, bool]], arch: ArchConfig) -> tuple[int, bool]:
+    """``(FL, signed)`` of a pooling, flatten, ReLU or add node's output from its inputs'.
+
+    The one rule for the nodes between conv/linear layers (no requantization:
+    pooling and flatten keep the format, ReLU makes it unsigned, an add takes
+    :func:`~cimq.sim.intops.add_format`).
+    """
+    if isinstance(node, (PoolNode, FlattenNode)):
+        return formats[node.input]
+    if isinstance(node, ReluNode):
+        return formats[node.input][0], False
+    if isinstance(node, AddNode):
+        (fa, sa), (fb, sb) = formats[node.a], formats[node.b]
+        fmt = add_format(fa, sa, fb, sb, arch.out_bits)
+        return fmt.fl, fmt.signed
+    raise TypeError(f"no format rule for {type(node).__name__}")
+
+
 def propagate_formats(graph: LayerGraph, params: Mapping[str, LayerParams], arch: ArchConfig) -> dict[str, tuple[int, bool]]:
     """``(fl, signed)`` of every node's value; the input takes the first layer's ``fl_x``."""
     first = graph.matmul_layers[0]
@@ -114,14 +133,8 @@ def propagate_formats(graph: LayerGraph, params: Mapping[str, LayerParams], arch
         elif isinstance(node, MatmulLayer):
             p = params[node.name]
             out[node.name] = (p.fl_out, not p.relu)
-        elif isinstance(node, (PoolNode, FlattenNode)):
-            out[node.name] = out[node.input]
-        elif isinstance(node, ReluNode):
-            out[node.name] = (out[node.input][0], False)
-        elif isinstance(node, AddNode):
-            (fa, sa), (fb, sb) = out[node.a], out[node.b]
-            fmt = add_format(fa, sa, fb, sb, arch.out_bits)
-            out[node.name] = (fmt.fl, fmt.signed)
+        else:
+            out[node.name] = node_format(node, out, arch)
     return out
 
 
@@ -203,14 +216,8 @@ def default_layer_params(
                             rounding=rounding, signed_input=node.signed_input)
             params[node.name] = p
             fls[node.name] = (p.fl_out, not p.relu)
-        elif isinstance(node, (PoolNode, FlattenNode)):
-            fls[node.name] = fls[node.input]
-        elif isinstance(node, ReluNode):
-            fls[node.name] = (fls[node.input][0], False)
-        elif isinstance(node, AddNode):
-            (fa, sa), (fb, sb) = fls[node.a], fls[node.b]
-            fmt = add_format(fa, sa, fb, sb, arch.out_bits)
-            fls[node.name] = (fmt.fl, fmt.signed)
+        else:
+            fls[node.name] = node_format(node, fls, arch)
     return [params[m.name] for m in graph.matmul_layers]
 
 
