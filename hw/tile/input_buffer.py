@@ -66,7 +66,7 @@ class InputBuffer(wiring.Component):
         cfg = self._config
         a = cfg.arch
         rows, dac = a.xbar_rows, a.dac_bits
-        m.submodules.mem = mem = Memory(shape=unsigned(rows * a.act_bits), depth=max(2, cfg.chunks), init=[])
+        m.submodules.mem = mem = Memory(shape=unsigned(rows * a.act_bits), depth=cfg.chunks, init=[])
         wr = mem.write_port(granularity=a.act_bits)
         rd = mem.read_port(domain="sync")
         m.d.comb += [
