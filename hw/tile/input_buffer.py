@@ -68,21 +68,18 @@ class InputBuffer(wiring.Component):
         rows, dac = a.xbar_rows, a.dac_bits
         m.submodules.mem = mem = Memory(shape=unsigned(rows * a.act_bits), depth=cfg.chunks, init=[])
         wr = mem.write_port(granularity=a.act_bits)
-        rd = mem.read_port(domain="sync")
+        rd = mem.read_port(domain="comb")
         m.d.comb += [
             wr.addr.eq(self.w_chunk),
             wr.data.eq(self.w_data.replicate(rows)),
             wr.en.eq(Mux(self.w_en, 1 << self.w_row, 0)),
             rd.addr.eq(self.chunk),
         ]
-        # The read data arrives one cycle after ``chunk``; the other selects
-        # are registered to meet it, so ``plane`` is one cycle after them all.
-        plane_index = Signal.like(self.plane_index)
-        valid_rows = Signal.like(self.valid_rows)
-        m.d.sync += [plane_index.eq(self.plane_index), valid_rows.eq(self.valid_rows)]
+        # Asynchronous read, registered plane: only xbar_rows * dac_bits
+        # flip-flops after the memory, one cycle from the selects to ``plane``.
         for k in range(rows):
             code = rd.data[k * a.act_bits:(k + 1) * a.act_bits]
-            bits = code.bit_select(plane_index * dac, dac)
-            m.d.comb += self.plane[k * dac:(k + 1) * dac].eq(Mux(valid_rows > k, bits, 0))
+            bits = code.bit_select(self.plane_index * dac, dac)
+            m.d.sync += self.plane[k * dac:(k + 1) * dac].eq(Mux(self.valid_rows > k, bits, 0))
         m.d.sync += self.subtract.eq(self.signed_input & (self.plane_index == a.planes - 1))
         return m
